@@ -1,0 +1,34 @@
+"""The cheapest possible question, asked of every variable on the exec fast path: could this be a reference?
+
+Kept apart from the grammar so that answering it imports nothing (not even ``re``) when the answer is no.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+OPEN = "${{"
+
+
+@functools.cache
+def _near_miss() -> Any:
+    import re
+
+    # `${keyvault:...}` or `{{azureml:...}}`: a reference with a missing `$` or brace.
+    return re.compile(r"\$\{\s*(?:azureml|keyvault):|(?<!\$)\{\{\s*(?:azureml|keyvault):", re.IGNORECASE)
+
+
+def looks_like_reference(value: str) -> bool:
+    """True when ``value`` contains, or nearly contains, a secret reference."""
+    if OPEN in value:
+        return True
+    if "${" not in value and "{{" not in value:
+        return False
+    return _near_miss().search(value) is not None
+
+
+def near_miss(value: str) -> int | None:
+    """Where a malformed reference opening starts in ``value``, or None."""
+    match = _near_miss().search(value)
+    return match.start() if match else None
