@@ -13,11 +13,12 @@ __all__ = ["inject", "resolve", "resolve_environ"]
 def resolve_environ(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """A copy of ``environ`` (default ``os.environ``) with every secret reference resolved.
 
-    Raises ``ResolutionFailed`` (with one ``Failure`` per variable) if a required variable fails; variables
-    named in ``SECRET_INJECTOR_OPTIONAL`` are left out instead.
+    Settings (``SECRET_INJECTOR_*``) are read from ``os.environ`` overlaid with ``environ``. Raises
+    ``ResolutionFailed`` (with one ``Failure`` per variable) if a required variable fails; variables named in
+    ``SECRET_INJECTOR_OPTIONAL`` are left out instead.
     """
     environ = os.environ if environ is None else environ
-    return Client(environ=environ).resolve_environ(environ)
+    return Client(environ={**os.environ, **environ}).resolve_environ(environ)
 
 
 def resolve(text: str) -> str:

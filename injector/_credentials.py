@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
@@ -56,9 +56,17 @@ def create_credential(
 class TokenBroker:
     """Hands out one token per scope; concurrent callers for the same scope share one request."""
 
-    def __init__(self, credential: TokenCredential, deadline: Deadline) -> None:
+    def __init__(
+        self,
+        credential: TokenCredential,
+        deadline: Deadline,
+        identity_status: Callable[[], int | None] = lambda: None,
+    ) -> None:
         self._credential = credential
         self._deadline = deadline
+        # azure-identity (through MSAL) drops the HTTP status of a failed token request; the caller's
+        # transport records it per thread so a 503 (retry) can be told from a 400 (don't).
+        self._identity_status = identity_status
         self._lock = threading.Lock()
         self._tokens: dict[str, Future[AccessToken]] = {}
         self.requests = 0  # how many token requests were made (for stats and tests)
@@ -82,7 +90,7 @@ class TokenBroker:
         try:
             return self._credential.get_token(scope)
         except Exception as exc:
-            raise _map_identity_error(exc, scope) from exc
+            raise _map_identity_error(exc, scope, self._identity_status()) from exc
 
 
 class StaticTokenCredential:
@@ -115,11 +123,11 @@ def principal_of(token: str) -> str | None:
         return None
 
 
-def _map_identity_error(exc: Exception, scope: str) -> CredentialUnavailable:
+def _map_identity_error(exc: Exception, scope: str, status: int | None) -> CredentialUnavailable:
     """azure-identity's exception -> ours; transient when the endpoint is not up yet or is throttling."""
     from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 
-    status = getattr(getattr(exc, "response", None), "status_code", None)
+    status = getattr(getattr(exc, "response", None), "status_code", None) or status
     chain: list[BaseException] = []
     cause: BaseException | None = exc
     while cause is not None and len(chain) < 10:

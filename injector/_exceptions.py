@@ -111,5 +111,5 @@ class ResolutionFailed(InjectorError):
 
     def __init__(self, failures: Sequence[Failure]) -> None:
         self.failures = tuple(failures)
-        names = ", ".join(f.env_var for f in self.failures)
-        super().__init__(f"{len(self.failures)} variable(s) could not be resolved: {names}")
+        details = "; ".join(f"{f.env_var} ({f.code}: {f.error})" for f in self.failures)
+        super().__init__(f"{len(self.failures)} variable(s) could not be resolved: {details}")

@@ -211,6 +211,7 @@ class _Run:
         self._counts: dict[str, int] = {}
         self._lock = threading.Lock()
         self._vaults: dict[str, Any] = {}
+        self._identity = threading.local()  # the status of this thread's last identity-endpoint response
         self._primed: dict[str, threading.Event] = {}
 
     def fetch(self) -> tuple[dict[Any, Any], dict[Any, InjectorError]]:
@@ -282,12 +283,14 @@ class _Run:
         credential = self._client._credential or create_credential(
             self.settings, self._client._environ or _os_environ(), self._transport
         )
-        self._broker = TokenBroker(credential, self.deadline)
+        self._broker = TokenBroker(credential, self.deadline, lambda: getattr(self._identity, "status", None))
 
     def _count(self, response: httpx.Response) -> None:
         cloud = self.settings.cloud_info
         host = response.request.url.host
         kind = "arm" if host == cloud.arm_host else "keyvault" if cloud.is_keyvault_host(host) else "identity"
+        if kind == "identity":
+            self._identity.status = response.status_code
         with self._lock:
             self._counts[kind] = self._counts.get(kind, 0) + 1
 

@@ -41,6 +41,7 @@ def run_exec(
 
     if timeout is not None:
         environ["SECRET_INJECTOR_TIMEOUT"] = str(timeout)
+    _quiet_sdk_logs()
     settings = Settings.from_environ(environ)
     json_lines = settings.log_format == "json"
     if dry_run:
@@ -74,3 +75,12 @@ def execvpe(command: Sequence[str], environ: dict[str, str]) -> NoReturn:
         os.execve(path, list(command), environ)
     except OSError as exc:
         raise ExecFailed(f"{command[0]}: cannot execute: {exc.strerror}", exitcodes.CANNOT_EXECUTE) from None
+
+
+def _quiet_sdk_logs() -> None:
+    """The report says what failed and how to fix it; the SDKs' own warnings would only say it again, worse."""
+    import logging
+
+    sdk = logging.getLogger("azure")
+    sdk.addHandler(logging.NullHandler())
+    sdk.propagate = False

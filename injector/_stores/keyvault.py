@@ -31,9 +31,8 @@ class KeyVaultSecrets:
         from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
         try:
-            secret = self._client.get_secret(
-                reference.name, reference.version, connection_timeout=timeout, read_timeout=timeout
-            )
+            # The httpx transport uses connection_timeout as the whole request's timeout.
+            secret = self._client.get_secret(reference.name, reference.version, connection_timeout=timeout)
         except (ServiceRequestError, ServiceResponseError) as exc:
             raise BackendUnavailable(
                 f"{reference.vault_name} could not be reached ({_first_line(exc)})",
