@@ -49,7 +49,7 @@ def test_a_failed_resolution_never_starts_the_child(tmp_path: Path) -> None:
         MSI_SECRET="s",
         SECRET_INJECTOR_TIMEOUT="2",
     )
-    proc, out, err = run(["exec", "--", "touch", str(marker)], env)
+    proc, _, err = run(["exec", "--", "touch", str(marker)], env)
     assert proc.returncode == exitcodes.UNAVAILABLE
     assert not marker.exists()
     first = err.splitlines()[0]
