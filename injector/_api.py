@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 
 from ._resolver import Client
+from ._scan import looks_like_reference
 
 __all__ = ["inject", "resolve", "resolve_environ"]
 
@@ -33,6 +34,8 @@ def inject() -> list[str]:
     ``os.environ`` is as it was.
     """
     current = dict(os.environ)
+    if not any(looks_like_reference(v) for v in current.values()):
+        return []  # the wrapper (or the platform) already did it: stay cheap
     new = Client(environ=current).resolve_environ(current)
     changed = [name for name, value in new.items() if current.get(name) != value]
     for name in set(current) - set(new):  # failed optional variables are left out
