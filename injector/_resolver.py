@@ -279,7 +279,10 @@ class _Run:
             self.settings.cloud_info, max_connections=self.settings.concurrency * 2
         )
         self._http.event_hooks["response"].append(self._count)
-        self._transport = HttpXTransport(client=self._http, client_owner=False)
+        # connection_timeout bounds the identity requests too (azure-core's default is 300 s): never hang.
+        self._transport = HttpXTransport(
+            client=self._http, client_owner=False, connection_timeout=self.settings.timeout
+        )
         credential = self._client._credential or create_credential(
             self.settings, self._client._environ or _os_environ(), self._transport
         )

@@ -106,3 +106,26 @@ def test_console_script_is_the_same_command() -> None:
         [str(script), "exec", "--", "echo", "ok"], capture_output=True, text=True, check=True
     )
     assert out.stdout == "ok\n"
+
+
+def test_an_identity_endpoint_that_never_answers_cannot_hang_the_wrapper(tmp_path: Path) -> None:
+    import socket
+    import time
+
+    with socket.socket() as silent:  # accepts connections (backlog) and never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        env = base_env(
+            DB_PASSWORD=KV_REF,
+            MSI_ENDPOINT=f"http://127.0.0.1:{port}/msi/token",
+            MSI_SECRET="s",
+            SECRET_INJECTOR_TIMEOUT="2",
+        )
+        started = time.monotonic()
+        proc, _, err = run(["exec", "--", "touch", str(tmp_path / "started")], env)
+        elapsed = time.monotonic() - started
+    assert proc.returncode == exitcodes.UNAVAILABLE
+    assert elapsed < 8, elapsed
+    assert not (tmp_path / "started").exists()
+    assert "DB_PASSWORD" in err
