@@ -10,7 +10,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,deploy]"
+	$(PY) -m pip install --quiet -e ".[dev,deploy]" --config-settings editable_mode=compat
 	touch $@
 
 demo: install  ## the main job: the BYOC example on the local emulator, end to end

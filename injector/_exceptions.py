@@ -17,10 +17,10 @@ only from names, codes and the store's own error message (which never contains a
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
-
+TYPE_CHECKING = False  # importing typing is not free on the exec fast path
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from ._outcome import Failure
 
 __all__ = [

@@ -5,18 +5,25 @@ Kept apart from the grammar so that answering it imports nothing (not even ``re`
 
 from __future__ import annotations
 
-import functools
-from typing import Any
-
 OPEN = "${{"
 
 
-@functools.cache
-def _near_miss() -> Any:
+TYPE_CHECKING = False  # importing typing is not free on the exec fast path
+if TYPE_CHECKING:
     import re
 
-    # `${keyvault:...}` or `{{azureml:...}}`: a reference with a missing `$` or brace.
-    return re.compile(r"\$\{\s*(?:azureml|keyvault):|(?<!\$)\{\{\s*(?:azureml|keyvault):", re.IGNORECASE)
+_NEAR_MISS: list[re.Pattern[str]] = []
+
+
+def _near_miss() -> re.Pattern[str]:
+    if not _NEAR_MISS:
+        import re
+
+        # `${keyvault:...}` or `{{azureml:...}}`: a reference with a missing `$` or brace.
+        _NEAR_MISS.append(
+            re.compile(r"\$\{\s*(?:azureml|keyvault):|(?<!\$)\{\{\s*(?:azureml|keyvault):", re.I)
+        )
+    return _NEAR_MISS[0]
 
 
 def looks_like_reference(value: str) -> bool:

@@ -15,8 +15,6 @@ When several variables fail for different reasons, the lowest of 3-6 wins (the m
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from injector._exceptions import (
     AccessDenied,
     ConfigurationError,
@@ -25,6 +23,10 @@ from injector._exceptions import (
     InvalidValue,
     SecretNotFound,
 )
+
+TYPE_CHECKING = False  # see sidecar/cli.py
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 OK = 0
 INTERNAL = 1

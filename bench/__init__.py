@@ -1,0 +1,1 @@
+"""Benchmarks: plain scripts that print tables (`make bench` or `python -m bench`)."""
