@@ -46,4 +46,9 @@ def run(raw_data: str) -> dict[str, object]:
         for name in SECRET_VARIABLES
     }
     still_references = [name for name in SECRET_VARIABLES if "${{" in os.environ.get(name, "")]
-    return {"pid": os.getpid(), "echo": request.get("input"), "secrets": secrets, "unresolved": still_references}
+    return {
+        "pid": os.getpid(),
+        "echo": request.get("input"),
+        "secrets": secrets,
+        "unresolved": still_references,
+    }
