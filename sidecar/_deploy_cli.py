@@ -91,7 +91,9 @@ def add_parsers(sub: Any) -> None:
                 help="add the private-endpoint outbound rules the managed network needs",
             )
     check = sub.add_parser(
-        "check", help="preflight the references with this container's identity", description=CHECK_HELP,
+        "check",
+        help="preflight the references with this container's identity",
+        description=CHECK_HELP,
         formatter_class=raw,
     )
     check.add_argument("--json", action="store_true", help="print one JSON document")
