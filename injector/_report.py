@@ -97,14 +97,14 @@ def render_failure(
         )
     where = f" [{failure.store}]" if failure.store else ""
     reference = f" {failure.reference}" if failure.reference else ""
-    return f"{failure.env_var}:{reference}{where} {failure.code}: {failure.error} -> fix: {fix}"
+    return f"{failure.env_var}:{reference}{where} {failure.code}: {_one_line(failure.error)} -> fix: {fix}"
 
 
 def render_skipped(failure: Failure, *, json_lines: bool) -> str:
     if json_lines:
         return json.dumps({"event": "skipped", "variable": failure.env_var, "code": failure.code})
     return (
-        f"warning: optional {failure.env_var} left out of the environment ({failure.code}: {failure.error})"
+        f"warning: optional {failure.env_var} left out of the environment ({failure.code}: {_one_line(failure.error)})"
     )
 
 
@@ -140,6 +140,13 @@ def render_report(resolution: Resolution, settings: Settings, *, json_lines: boo
         yield json.dumps({"event": "aborted", "failed": count}) if json_lines else f"error: {verdict}"
     else:
         yield render_summary(resolution, json_lines=json_lines)
+
+
+def _one_line(error: Exception, limit: int = 240) -> str:
+    """The first line of a store's message: Key Vault's 403 bodies run to eight lines, the report has one."""
+    lines = str(error).strip().splitlines()
+    text = lines[0].strip() if lines else type(error).__name__
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
 def _vault_of(failure: Failure, settings: Settings) -> KeyVaultReference | None:

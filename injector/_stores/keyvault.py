@@ -50,12 +50,12 @@ def _map_error(exc: Any, reference: KeyVaultReference) -> ResolutionError:
     status = exc.status_code or 0
     code, inner, message = _error_body(exc)
     label = inner or code or str(status)
-    text = f"{label}: {message}" if message else label
+    text = message or label  # the code travels beside the message, not inside it
     if status == 429 or status >= 500:
         from ._errors import retry_after_seconds
 
         return BackendUnavailable(
-            f"Key Vault answered {status} {text}",
+            f"Key Vault answered {status}: {text}",
             code=label,
             status=status,
             transient=True,
@@ -67,7 +67,7 @@ def _map_error(exc: Any, reference: KeyVaultReference) -> ResolutionError:
         return SecretNotFound(text, code="SecretDisabled", status=status)
     if status in (401, 403):
         return AccessDenied(text, code=label, status=status)
-    return BackendUnavailable(f"Key Vault answered {status} {text}", code=label, status=status)
+    return BackendUnavailable(f"Key Vault answered {status}: {text}", code=label, status=status)
 
 
 def _error_body(exc: Any) -> tuple[str, str, str]:

@@ -99,7 +99,7 @@ def _map_error(response: httpx.Response, connection: str) -> ResolutionError:
             retry_after=retry_after_seconds(response),
         )
     if status in (401, 403):
-        return AccessDenied(f"{code}: {message}", code=code or "AuthorizationFailed", status=status)
+        return AccessDenied(message or code, code=code or "AuthorizationFailed", status=status)
     if status == 404:
         return SecretNotFound(
             f"connection {connection} was not found in the workspace ({code or 'NotFound'}: {message})",
