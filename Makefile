@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: install  ## the main job: the BYOC example on the local emulator, end to end
-	$(PY) -m examples.byoc.demo
+	$(PY) examples/byoc/demo.py
 
 test: install  ## the whole test suite (unit, end-to-end against the emulator)
 	$(PY) -m pytest

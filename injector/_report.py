@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 
 from ._config import Settings
@@ -142,10 +143,15 @@ def render_report(resolution: Resolution, settings: Settings, *, json_lines: boo
         yield render_summary(resolution, json_lines=json_lines)
 
 
+_SENTENCE_END = re.compile(r"(?<=\.)\s+(?=[A-Z])")
+
+
 def _one_line(error: Exception, limit: int = 240) -> str:
     """The first line of a store's message: Key Vault's 403 bodies run to eight lines, the report has one."""
     lines = str(error).strip().splitlines()
     text = lines[0].strip() if lines else type(error).__name__
+    if len(text) > limit:  # Key Vault's 404 goes on about recovering deleted secrets: keep the first sentence
+        text = _SENTENCE_END.split(text, maxsplit=1)[0]
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
