@@ -118,6 +118,15 @@ def _iso(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S.0000000Z", time.gmtime(epoch))
 
 
+def _body_properties(request: Any) -> Any:
+    """The ``properties`` object of an ARM PUT body, or None when the body is not JSON of that shape."""
+    try:
+        body = request.json()
+    except ValueError:
+        return None
+    return body.get("properties") if isinstance(body, dict) else None
+
+
 def _error(
     status: int, code: str, message: str, headers: dict[str, str] | None = None, **extra: Any
 ) -> Response:
@@ -511,11 +520,7 @@ class ArmService:
                 "outbound rules cannot be added.",
                 innerError={"code": "BadArgument"},
             )
-        try:
-            body = request.json()
-        except ValueError:
-            body = None
-        props = body.get("properties") if isinstance(body, dict) else None
+        props = _body_properties(request)
         if not isinstance(props, dict):
             return _error(
                 400,
@@ -692,11 +697,7 @@ class ArmService:
                 "InvalidRoleAssignmentId",
                 f"The role assignment ID '{name}' is not valid. The role assignment ID must be a GUID.",
             )
-        try:
-            body = request.json()
-        except ValueError:
-            body = None
-        props = body.get("properties") if isinstance(body, dict) else None
+        props = _body_properties(request)
         if not isinstance(props, dict):
             return _error(
                 400,
