@@ -45,11 +45,16 @@ def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, ResolutionError) and exc.transient
 
 
-def _wait(state: RetryCallState) -> float:
+def _wait(state: RetryCallState, deadline: Deadline) -> float:
     exc = state.outcome.exception() if state.outcome else None
     retry_after = getattr(exc, "retry_after", None)
     if retry_after is not None:
-        return float(retry_after)
+        # A throttled service gives every waiter the same Retry-After (ARM tells a whole fleet "1"): waking them
+        # all at once is a retry storm that gets most of them refused again. Jitter on top spreads the wake-ups,
+        # over a window that doubles with each refusal, so a long queue is asked ever more rarely. The jitter
+        # never takes more than half of what the deadline leaves after the Retry-After itself.
+        jitter = random.uniform(0, min(MAX_BACKOFF, 2.0**state.attempt_number))
+        return float(retry_after) + min(jitter, max(0.0, (deadline.remaining() - float(retry_after)) / 2))
     # Full jitter: a fleet of replicas restarting together must not retry in lockstep.
     return random.uniform(0, min(MAX_BACKOFF, 0.1 * 2**state.attempt_number))
 
@@ -76,7 +81,7 @@ def call_with_retries(fn: Callable[[], T], deadline: Deadline) -> T:
 
     retrying = Retrying(
         retry=retry_if_exception(_is_transient),
-        wait=_wait,
+        wait=lambda state: _wait(state, deadline),
         stop=stop,
         reraise=False,
         retry_error_callback=give_up,
