@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 from .._exceptions import AccessDenied, BackendUnavailable, ResolutionError, SecretNotFound
@@ -13,6 +14,9 @@ if TYPE_CHECKING:
 
 __all__ = ["KeyVaultSecrets"]
 
+_warm_up_lock = threading.Lock()
+_warmed_up = False
+
 
 class KeyVaultSecrets:
     """The secrets of one vault. The SDK is imported on first use, so a run without Key Vault never loads it."""
@@ -22,6 +26,7 @@ class KeyVaultSecrets:
     ) -> None:
         from azure.keyvault.secrets import SecretClient
 
+        _warm_up_models()
         # retry_total=0: retries are ours (tenacity, one deadline for the run), not the SDK's own loop.
         self._client = SecretClient(vault_url, credential, transport=transport, retry_total=0)
         self.vault_url = vault_url
@@ -44,6 +49,30 @@ class KeyVaultSecrets:
         if secret.value is None:
             raise SecretNotFound(f"secret {reference.name} has no value", code="EmptyValue")
         return secret.value
+
+
+def _warm_up_models() -> None:
+    """Build the SDK's response models once, before any concurrent read can deserialize one.
+
+    The generated models fill their class-level field tables on first instantiation, not thread-safely: two
+    threads deserializing their first SecretBundle at once can get a raw dict back ("AttributeError: 'dict'
+    object has no attribute 'attributes'"), seen under load (bench/fleet.py: 100 replicas on 2 cores). A client
+    is built before any of its reads, so warming here closes the window. The module is private: if it moves,
+    there is nothing to warm up.
+    """
+    global _warmed_up
+    with _warm_up_lock:
+        if _warmed_up:
+            return
+        try:
+            from azure.keyvault.secrets._generated import models
+        except ImportError:
+            return
+        for name in ("SecretBundle", "SecretAttributes", "KeyVaultError", "KeyVaultErrorError"):
+            model = getattr(models, name, None)
+            if model is not None:
+                model()
+        _warmed_up = True
 
 
 def _map_error(exc: Any, reference: KeyVaultReference) -> ResolutionError:
