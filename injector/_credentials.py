@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
@@ -61,12 +62,20 @@ class TokenBroker:
         credential: TokenCredential,
         deadline: Deadline,
         identity_status: Callable[[], int | None] = lambda: None,
+        *,
+        renew: Callable[[], TokenCredential] | None = None,
+        identity_retry_after: Callable[[], float | None] = lambda: None,
     ) -> None:
         self._credential = credential
         self._deadline = deadline
         # azure-identity (through MSAL) drops the HTTP status of a failed token request; the caller's
         # transport records it per thread so a 503 (retry) can be told from a 400 (don't).
         self._identity_status = identity_status
+        # MSAL replays an identity endpoint's 5xx/429 for 5 s (or its Retry-After) without sending the request
+        # again, so a retry with the same credential would only see the cached failure: ``renew`` gives a fresh
+        # one for each retry, and the endpoint's own Retry-After (also recorded by the transport) is honoured.
+        self._renew = renew
+        self._identity_retry_after = identity_retry_after
         self._lock = threading.Lock()
         self._tokens: dict[str, Future[AccessToken]] = {}
         self.requests = 0  # how many token requests were made (for stats and tests)
@@ -87,18 +96,25 @@ class TokenBroker:
     def _fetch(self, scope: str) -> AccessToken:
         with self._lock:
             self.requests += 1
+            credential = self._credential
         try:
-            return self._credential.get_token(scope)
+            return credential.get_token(scope)
         except Exception as exc:
-            raise _map_identity_error(exc, scope, self._identity_status()) from exc
+            error = _map_identity_error(exc, scope, self._identity_status(), self._identity_retry_after())
+            if error.transient and self._renew is not None:
+                with self._lock:
+                    if self._credential is credential:
+                        self._credential = self._renew()
+            raise error from exc
 
 
 class StaticTokenCredential:
     """A credential that returns one token we already hold, so an SDK client never asks for another."""
 
-    def __init__(self, token: AccessToken, scope: str) -> None:
+    def __init__(self, token: AccessToken, scope: str, on_use: Callable[[], None] | None = None) -> None:
         self._token = token
         self._scope = scope
+        self._on_use = on_use  # called on every get_token, before the token is returned
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
         if scopes and scopes[0].rstrip("/") != self._scope.rstrip("/"):
@@ -106,6 +122,8 @@ class StaticTokenCredential:
                 f"a token for {scopes[0]} was requested, but this run holds one for {self._scope}",
                 code="UnexpectedAudience",
             )
+        if self._on_use is not None:
+            self._on_use()
         return self._token
 
     def __repr__(self) -> str:
@@ -123,7 +141,9 @@ def principal_of(token: str) -> str | None:
         return None
 
 
-def _map_identity_error(exc: Exception, scope: str, status: int | None) -> CredentialUnavailable:
+def _map_identity_error(
+    exc: Exception, scope: str, status: int | None, retry_after: float | None = None
+) -> CredentialUnavailable:
     """azure-identity's exception -> ours; transient when the endpoint is not up yet or is throttling."""
     from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 
@@ -135,10 +155,25 @@ def _map_identity_error(exc: Exception, scope: str, status: int | None) -> Crede
         cause = cause.__cause__ or cause.__context__
     unreachable = any(isinstance(e, ServiceRequestError | ServiceResponseError) for e in chain)
     transient = unreachable or status in TRANSIENT_STATUS
-    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    answered = f" (HTTP {status})" if status else ""
     return CredentialUnavailable(
-        f"no token for {scope} from the managed identity: {detail}",
+        f"no token for {scope} from the managed identity{answered}: {_identity_detail(exc)}",
         code="IdentityUnavailable",
         status=status,
         transient=transient,
+        retry_after=retry_after if transient and not unreachable else None,
     )
+
+
+# azure-identity wraps the endpoint's answer in its own words ("... configuration not found in environment. Token
+# request error: (invalid_scope) {'error': ..., 'error_description': "..."}"): the endpoint's description is the
+# part that says what is wrong.
+_DESCRIPTION = re.compile(r"""['"]error_description['"]:\s*(['"])(.+?)\1\s*[,}]""")
+
+
+def _identity_detail(exc: Exception) -> str:
+    text = str(exc)
+    found = _DESCRIPTION.search(text)
+    if found:
+        return found.group(2)
+    return text.splitlines()[0] if text else type(exc).__name__

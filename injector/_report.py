@@ -70,6 +70,16 @@ def fix_for(failure: Failure, settings: Settings, principal_id: str | None) -> s
             return "check the connection name (az ml connection list) and SECRET_INJECTOR_WORKSPACE_ID"
         return "use one of the keys the connection has (listed above), or add the key to the connection"
     if isinstance(error, CredentialUnavailable):
+        if error.status == 400 and settings.client_id:
+            return (
+                f"no identity with client id {settings.client_id} is assigned here: correct "
+                "SECRET_INJECTOR_CLIENT_ID (or UAI_CLIENT_ID), or assign that user-assigned identity to the endpoint"
+            )
+        if error.status in (401, 403):
+            return (
+                "the identity endpoint refused the request: leave MSI_ENDPOINT and MSI_SECRET as the platform "
+                "sets them (locally: as the emulator prints them)"
+            )
         return (
             "give the endpoint a managed identity (for a user-assigned one set SECRET_INJECTOR_CLIENT_ID to its "
             "client id); on a laptop set SECRET_INJECTOR_CREDENTIAL=developer and run 'az login'"
@@ -104,9 +114,7 @@ def render_failure(
 def render_skipped(failure: Failure, *, json_lines: bool) -> str:
     if json_lines:
         return json.dumps({"event": "skipped", "variable": failure.env_var, "code": failure.code})
-    return (
-        f"warning: optional {failure.env_var} left out of the environment ({failure.code}: {_one_line(failure.error)})"
-    )
+    return f"warning: optional {failure.env_var} left out of the environment ({failure.code}: {_one_line(failure.error)})"
 
 
 def render_summary(resolution: Resolution, *, json_lines: bool) -> str:
