@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,3 +52,37 @@ def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -
 def base_env(**extra: str) -> dict[str, str]:
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
     return {**keep, **extra}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One target of the issue, checked against a measurement: printed as PASS/MISS, summed up at the end."""
+
+    table: str
+    name: str
+    passed: bool
+    measured: str
+
+    def line(self) -> str:
+        return f"   [{'PASS' if self.passed else 'MISS'}] {self.name}: {self.measured}"
+
+
+def print_targets(targets: Sequence[Target]) -> None:
+    print("\n".join(t.line() for t in targets))
+
+
+def cpu_summary() -> str:
+    """The machine line printed at the top of `python -m bench` and of every table run alone."""
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            model = next(
+                (line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), ""
+            )
+    except OSError:
+        pass
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"machine: {os.cpu_count()} cores{f' ({model})' if model else ''}, Python {sys.version.split()[0]}, "
+        f"load average at start {load}"
+    )
