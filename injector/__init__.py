@@ -10,12 +10,10 @@ Importing this package is cheap: pydantic and the Azure SDK are loaded only when
 
 from __future__ import annotations
 
-import importlib
+from ._lazy import lazy_exports
 
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs ~7 ms on every container start
 if TYPE_CHECKING:
-    from typing import Any
-
     from ._api import inject, resolve, resolve_environ
     from ._config import Settings
     from ._exceptions import (
@@ -65,14 +63,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'injector' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"injector.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + __all__)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
