@@ -13,6 +13,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from injector import ConnectionReference, KeyVaultReference
+
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 SUBSCRIPTION = "00000000-0000-0000-0000-0000000be7c4"
 RESOURCE_GROUP = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-bench"
@@ -41,8 +43,7 @@ class ConnectionSource:
     key: str | None = None
 
     def reference(self) -> str:
-        tail = {"all": "", "target": "/target"}.get(self.part, f"/{self.part}/{self.key}")
-        return f"${{{{azureml://connections/{self.connection}{tail}}}}}"
+        return str(ConnectionReference(self.connection, self.part, self.key))
 
 
 @dataclass(frozen=True)
@@ -56,8 +57,7 @@ class SecretSource:
         return f"https://{self.vault}.vault.azure.net"
 
     def reference(self) -> str:
-        tail = f"/{self.version}" if self.version else ""
-        return f"${{{{keyvault:{self.vault_url}/secrets/{self.name}{tail}}}}}"
+        return str(KeyVaultReference(self.vault_url, self.name, self.version))
 
 
 Source = ConnectionSource | SecretSource
